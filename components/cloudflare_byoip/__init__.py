@@ -1,0 +1,1 @@
+"""Pulumi resources, validation and a local emulator for Cloudflare BYOIP bindings."""
