@@ -54,6 +54,13 @@ class Faults:
     clock: Callable[[], float] = time.monotonic
     """Clock of the rate-limit windows."""
 
+    injected_failures: int = field(init=False, default=0)
+    """Random 5xx answers given so far (tests read it to see faults happened)."""
+    rate_limited: int = field(init=False, default=0)
+    """429 answers given so far."""
+    failed_creates: int = field(init=False, default=0)
+    """Creates committed and then answered 500 so far."""
+
     _random: random.Random = field(init=False, repr=False)
     _lock: threading.Lock = field(
         init=False, repr=False, default_factory=threading.Lock
@@ -82,6 +89,7 @@ class Faults:
             self._window_count += 1
             reset = max(0.0, self._window_start + self.rate_limit_window - now)
             limited = self._window_count > self.rate_limit
+            self.rate_limited += limited
             remaining = max(0, self.rate_limit - self._window_count)
             return RateLimitVerdict(limited, remaining, reset)
 
@@ -92,14 +100,15 @@ class Faults:
         with self._lock:
             if self._random.random() >= self.fail_rate:
                 return None
+            self.injected_failures += 1
             return self._random.choice(FAULT_STATUSES)
 
     def take_fail_after_create(self) -> bool:
         """Tell whether this create, once committed, must be answered 500."""
         with self._lock:
-            if self.fail_after_create == EVERY_CREATE:
-                return True
+            if self.fail_after_create == 0:
+                return False
             if self.fail_after_create > 0:
                 self.fail_after_create -= 1
-                return True
-            return False
+            self.failed_creates += 1
+            return True
