@@ -63,12 +63,20 @@ TEST_SEED: dict[str, Any] = {
 """Seed of the `emulator` fixture; deep-copy it before changing it."""
 
 
-@pytest.fixture
-def emulator() -> Iterator[RunningEmulator]:
-    """A fresh emulator seeded with TEST_SEED, served on a free loopback port."""
-    backend = Emulator.from_seed(copy.deepcopy(TEST_SEED))
-    with serve_in_thread(backend, Faults(seed=1234)) as running:
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[RunningEmulator]:
+    """One emulator server on a free loopback port for the whole session."""
+    with serve_in_thread(Emulator.from_seed(copy.deepcopy(TEST_SEED))) as running:
         yield running
+
+
+@pytest.fixture
+def emulator(emulator_server: RunningEmulator) -> RunningEmulator:
+    """The session's server, reset to a fresh TEST_SEED state and no faults."""
+    emulator_server.reset(
+        Emulator.from_seed(copy.deepcopy(TEST_SEED)), Faults(seed=1234)
+    )
+    return emulator_server
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
-from cloudflare_byoip.emulator.app import API_ROOT
+from cloudflare_byoip.emulator.app import API_ROOT, EmulatorApp
 from cloudflare_byoip.emulator.faults import EVERY_CREATE, Faults
 from cloudflare_byoip.emulator.models import Emulator, SeedError
 from cloudflare_byoip.emulator.server import bound_port, make_server
@@ -169,7 +169,7 @@ def _ignore_signal(signum: int, frame: FrameType | None) -> None:
 
 
 async def _serve(emulator: Emulator, faults: Faults, host: str, port: int) -> int:
-    server = make_server(emulator, faults, host, port, log_level="warning")
+    server = make_server(EmulatorApp(emulator, faults), host, port)
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.01)

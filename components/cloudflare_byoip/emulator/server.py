@@ -6,11 +6,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import uvicorn
 
-from cloudflare_byoip.emulator.app import API_ROOT, STATE_PATH, create_app
+from cloudflare_byoip.emulator.app import API_ROOT, STATE_PATH, EmulatorApp
 from cloudflare_byoip.emulator.faults import Faults
 from cloudflare_byoip.emulator.models import Emulator
 
@@ -32,6 +32,16 @@ class RunningEmulator:
     """The model behind the server; tests may read or change it directly."""
     faults: Faults
     """The faults the server consults per request; tests may mutate them."""
+    app: EmulatorApp = field(repr=False)
+    """The ASGI app being served."""
+
+    def reset(self, emulator: Emulator, faults: Faults | None = None) -> None:
+        """Serve another model and fresh faults on the same socket.
+
+        Lets a test session keep one server and give each test a clean state.
+        """
+        self.emulator = self.app.emulator = emulator
+        self.faults = self.app.faults = faults if faults is not None else Faults()
 
     @property
     def state_url(self) -> str:
@@ -40,16 +50,15 @@ class RunningEmulator:
 
 
 def make_server(
-    emulator: Emulator,
-    faults: Faults,
+    app: EmulatorApp,
     host: str = "127.0.0.1",
     port: int = 0,
     *,
     log_level: str = "warning",
 ) -> uvicorn.Server:
-    """Return a uvicorn server for the emulator; its own access log is off."""
+    """Return a uvicorn server for the app; uvicorn's own access log is off."""
     config = uvicorn.Config(
-        create_app(emulator, faults),
+        app,
         host=host,
         port=port,
         log_level=log_level,
@@ -82,7 +91,8 @@ def serve_in_thread(
     the block exits.
     """
     faults = faults if faults is not None else Faults()
-    server = make_server(emulator, faults, host, port)
+    app = EmulatorApp(emulator, faults)
+    server = make_server(app, host, port)
     thread = threading.Thread(target=server.run, name="byoip-emulator", daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
@@ -95,7 +105,7 @@ def serve_in_thread(
     try:
         bound = bound_port(server)
         root = f"http://{host}:{bound}"
-        yield RunningEmulator(root + API_ROOT, root, bound, emulator, faults)
+        yield RunningEmulator(root + API_ROOT, root, bound, emulator, faults, app)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
