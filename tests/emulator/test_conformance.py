@@ -8,9 +8,9 @@ from typing import Any
 import cloudflare
 import httpx
 import pytest
+
 from cloudflare_byoip.emulator.models import Emulator
 from cloudflare_byoip.emulator.server import RunningEmulator, serve_in_thread
-
 from tests.conftest import (
     ACCOUNT_ID,
     DEFAULT_BINDING_ID,

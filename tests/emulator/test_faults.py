@@ -7,9 +7,9 @@ import time
 import cloudflare
 import httpx
 import pytest
+
 from cloudflare_byoip.emulator.faults import EVERY_CREATE
 from cloudflare_byoip.emulator.server import RunningEmulator
-
 from tests.conftest import ACCOUNT_ID, PREFIX_V4_BOUND, TOKEN
 
 
