@@ -75,7 +75,7 @@ def parse_cidr(text: str) -> Net:
     version = 6 if ":" in address else 4
     try:
         packed = socket.inet_pton(_FAMILY[version], address)
-    except OSError:
+    except (OSError, ValueError):
         raise CidrError(
             f"{address!r} is not an IPv{version} address; write a CIDR such as "
             + ("203.0.113.0/24" if version == 4 else "2001:db8::/48")

@@ -7,6 +7,7 @@ config path and one message that names the value, the rule and the fix.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -135,7 +136,11 @@ CidrField = Annotated[
 ]
 
 _MODEL_CONFIG = ConfigDict(
-    extra="forbid", populate_by_name=True, alias_generator=to_camel, frozen=True
+    extra="forbid",
+    populate_by_name=True,
+    alias_generator=to_camel,
+    frozen=True,
+    use_attribute_docstrings=True,
 )
 
 
@@ -572,6 +577,15 @@ class _Checker:
                 )
 
 
+_KNOWN_KEYS = sorted(
+    {
+        to_camel(name)
+        for model in (StackSpec, PrefixSpec, OverrideSpec)
+        for name in model.model_fields
+    }
+)
+
+
 def _describe(root: str, error: Mapping[str, Any]) -> Problem:
     """Turn one pydantic error into a config path and a sentence."""
     path = _join_path(root, error["loc"])
@@ -581,9 +595,12 @@ def _describe(root: str, error: Mapping[str, Any]) -> Problem:
     if kind == "missing":
         return path, "is required; add it"
     if kind == "extra_forbidden":
-        return path, (
-            f"{path.rsplit('.', 1)[-1].split(':')[-1]!r} is not a known key; "
-            "remove it or check its spelling against the configuration reference"
+        key = str(error["loc"][-1])
+        close = difflib.get_close_matches(key, _KNOWN_KEYS, n=1)
+        fix = f"did you mean {close[0]!r}?" if close else "remove it"
+        return (
+            path,
+            f"{key!r} is not a known key; {fix} (see the configuration reference)",
         )
     message = str(error["msg"]).removeprefix("Value error, ")
     if message.startswith(repr(value)) or kind == "value_error":

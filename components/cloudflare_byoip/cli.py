@@ -1,0 +1,225 @@
+"""The ``byoip`` command: check stack files, print routing tables, emit the schema.
+
+It needs neither Pulumi's CLI nor the network, so a pull request can run it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from .spec import (
+    NAMESPACE,
+    Problem,
+    SpecError,
+    StackSpec,
+    routing_table,
+    validate_stack,
+)
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_UNREADABLE = 2
+
+
+class UnreadableFile(Exception):
+    """A stack file that cannot be read or parsed as YAML."""
+
+
+@dataclass
+class StackFile:
+    """A stack file's ``config:`` mapping and the YAML nodes it came from."""
+
+    path: Path
+    config: dict[str, Any] | None
+    root: yaml.Node | None
+
+    @classmethod
+    def load(cls, path: Path) -> StackFile:
+        try:
+            text = path.read_text(encoding="utf-8")
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            document = yaml.safe_load(text)
+        except (OSError, UnicodeDecodeError) as error:
+            raise UnreadableFile(f"{path}: cannot be read: {error}") from None
+        except yaml.YAMLError as error:
+            raise UnreadableFile(
+                f"{path}: is not valid YAML: {' '.join(str(error).split())}"
+            ) from None
+        if document is None:
+            document = {}
+        if not isinstance(document, dict):
+            raise UnreadableFile(
+                f"{path}: is not a stack file; expected a mapping with a 'config:' key"
+            )
+        config = document.get("config")
+        return cls(path, config if isinstance(config, dict) else None, root)
+
+    def line_of(self, config_path: str) -> int:
+        """The 1-based line of a config path's key, or of its nearest parent's."""
+        node, line = _child(self.root, "config")
+        for part in _path_parts(config_path):
+            child, child_line = _child(node, part)
+            if child is None:
+                break
+            node, line = child, child_line
+        return line + 1
+
+    def validate(self) -> StackSpec:
+        if self.config is None:
+            raise SpecError(
+                [
+                    (
+                        "config",
+                        "is missing; a stack file keeps its settings under config:",
+                    )
+                ]
+            )
+        return validate_stack(self.config)
+
+    def format(self, problem: Problem, kind: str = "") -> str:
+        path, message = problem
+        label = f"{kind}: " if kind else ""
+        return f"{self.path}:{self.line_of(path)}: {label}{path}: {message}"
+
+
+def _path_parts(config_path: str) -> list[str | int]:
+    """``byoip:prefixes[0].cidr`` as ``["byoip:prefixes", 0, "cidr"]``."""
+    parts: list[str | int] = []
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", config_path):
+        parts.append(int(index) if index else name)
+    return parts
+
+
+def _child(node: yaml.Node | None, key: str | int) -> tuple[yaml.Node | None, int]:
+    """A child node and the 0-based line that names it (its key, or the item)."""
+    if isinstance(node, yaml.MappingNode) and isinstance(key, str):
+        for key_node, value_node in node.value:
+            if key_node.value == key:
+                return value_node, key_node.start_mark.line
+    if (
+        isinstance(node, yaml.SequenceNode)
+        and isinstance(key, int)
+        and key < len(node.value)
+    ):
+        return node.value[key], node.value[key].start_mark.line
+    return None, 0
+
+
+def cmd_validate(files: Sequence[str], out: TextIO, err: TextIO) -> int:
+    status = EXIT_OK
+    for name in files:
+        try:
+            stack = StackFile.load(Path(name))
+            spec = stack.validate()
+        except UnreadableFile as error:
+            print(error, file=err)
+            status = EXIT_UNREADABLE
+            continue
+        except SpecError as error:
+            for problem in error.problems:
+                print(stack.format(problem), file=out)
+            status = max(status, EXIT_INVALID)
+            continue
+        for warning in spec.warnings:
+            print(stack.format(warning, "warning"), file=out)
+        overrides = sum(len(prefix.overrides) for prefix in spec.prefixes)
+        print(
+            f"{name}: ok ({len(spec.prefixes)} prefixes, {overrides} overrides)",
+            file=out,
+        )
+    return status
+
+
+def cmd_routes(name: str, out: TextIO, err: TextIO) -> int:
+    try:
+        stack = StackFile.load(Path(name))
+        spec = stack.validate()
+    except UnreadableFile as error:
+        print(error, file=err)
+        return EXIT_UNREADABLE
+    except SpecError as error:
+        for problem in error.problems:
+            print(stack.format(problem), file=out)
+        return EXIT_INVALID
+
+    for number, prefix in enumerate(spec.prefixes):
+        if number:
+            print(file=out)
+        print(f"{prefix.name} {prefix.cidr} (prefix {prefix.prefix_id})", file=out)
+        rows = [("CIDR", "SERVICE", "ADDRESSES")] + [
+            (route.cidr, route.service.value, str(route.addresses))
+            for route in routing_table(prefix)
+        ]
+        widths = [max(len(row[column]) for row in rows) for column in range(3)]
+        for cidr, service, count in rows:
+            print(
+                f"  {cidr:<{widths[0]}}  {service:<{widths[1]}}  {count:>{widths[2]}}",
+                file=out,
+            )
+    return EXIT_OK
+
+
+def stack_file_schema() -> dict[str, Any]:
+    """JSON Schema of a ``Pulumi.<stack>.yaml`` file's ``byoip:`` settings."""
+    inner = StackSpec.model_json_schema(by_alias=True)
+    definitions = inner.pop("$defs", {})
+    properties = {
+        f"{NAMESPACE}:{key}": value for key, value in inner["properties"].items()
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Pulumi stack file with cloudflare-byoip settings",
+        "type": "object",
+        "properties": {
+            "config": {
+                "type": "object",
+                "properties": properties,
+                "required": [f"{NAMESPACE}:{key}" for key in inner["required"]],
+                "patternProperties": {f"^(?!{NAMESPACE}:)": {}},
+                "additionalProperties": False,
+            }
+        },
+        "$defs": definitions,
+    }
+
+
+def cmd_schema(out: TextIO) -> int:
+    print(json.dumps(stack_file_schema(), indent=2), file=out)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="byoip",
+        description="Check Cloudflare BYOIP binding plans offline.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    validate = commands.add_parser(
+        "validate", help="check stack files against every offline rule"
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    routes = commands.add_parser(
+        "routes", help="print each prefix's routing table from a stack file"
+    )
+    routes.add_argument("file", metavar="FILE")
+    commands.add_parser("schema", help="print the JSON Schema of the byoip: settings")
+    args = parser.parse_args(argv)
+
+    if args.command == "validate":
+        return cmd_validate(args.files, sys.stdout, sys.stderr)
+    if args.command == "routes":
+        return cmd_routes(args.file, sys.stdout, sys.stderr)
+    return cmd_schema(sys.stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
