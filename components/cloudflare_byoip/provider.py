@@ -80,10 +80,13 @@ class Settings:
     """The API endpoint; None means the SDK's default (api.cloudflare.com)."""
     max_retries: int = 3
     """Retries after a 429, a 5xx or a timeout, per API call."""
+    listing_ttl: float = LISTING_TTL_SECONDS
+    """Seconds a prefix's listing serves refreshes; 0 lists on every read."""
 
     @classmethod
     def from_config(cls, config: Callable[[str], Any]) -> Settings:
-        """Read ``cloudflare:apiToken``, ``cloudflare:baseUrl``, ``byoip:maxRetries``.
+        """Read ``cloudflare:apiToken``, ``cloudflare:baseUrl``, ``byoip:maxRetries``
+        and ``byoip:listingCacheSeconds``.
 
         The token and endpoint fall back to ``CLOUDFLARE_API_TOKEN`` and
         ``CLOUDFLARE_BASE_URL``, as pulumi-cloudflare does.
@@ -105,6 +108,7 @@ class Settings:
             api_token=str(token) if token else None,
             base_url=str(base_url) if base_url else None,
             max_retries=max_retries,
+            listing_ttl=_listing_ttl(config("byoip:listingCacheSeconds")),
         )
 
 
@@ -174,6 +178,21 @@ class BindingInputs:
             "service_name": binding.service_name,
             "provisioning_state": binding.state,
         }
+
+
+def _listing_ttl(raw: Any) -> float:
+    if raw in (None, ""):
+        return LISTING_TTL_SECONDS
+    try:
+        seconds = float(str(raw))
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 300:
+        raise ServiceBindingError(
+            f"byoip:listingCacheSeconds: {raw!r} is not a number of seconds; set "
+            "it from 0 (list on every refresh) to 300"
+        )
+    return seconds
 
 
 class ServiceBindingProvider(ResourceProvider):
@@ -352,7 +371,7 @@ class CloudflareApi:
         self._sdk: cloudflare.Cloudflare | None = None
         self._sdk_once: cloudflare.Cloudflare | None = None
         self._services: dict[str, dict[str, str]] = {}
-        self._listings = Listings(self._list_bindings, LISTING_TTL_SECONDS)
+        self._listings = Listings(self._list_bindings, settings.listing_ttl)
         self._account_locks: dict[str, threading.Lock] = {}
 
     def _clients(self) -> tuple[cloudflare.Cloudflare, cloudflare.Cloudflare]:
@@ -695,11 +714,7 @@ def _advice(code: int | None, status: int | None) -> str:
     if code == 1000:
         return "check prefix_id against the account's List Prefixes answer"
     if code == 1003:
-        return (
-            "check the binding rules (the first binding covers the whole prefix, "
-            "Magic Transit only as the default, overrides allowed by the default "
-            "and not overlapping) and the prefix id"
-        )
+        return "check the binding against Cloudflare's binding rules and prefix_id"
     if code == 7003:
         return "check account_id and prefix_id (32 lowercase hex characters)"
     if status == 429:
