@@ -8,6 +8,7 @@ from typing import Any
 
 import cloudflare
 import pytest
+
 from cloudflare_byoip.emulator.faults import Faults
 from cloudflare_byoip.emulator.models import Emulator
 from cloudflare_byoip.emulator.server import RunningEmulator, serve_in_thread

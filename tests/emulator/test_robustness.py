@@ -155,7 +155,7 @@ PATHS = st.one_of(
             min_codepoint=0x21, exclude_characters="?#\x7f", exclude_categories=["Cs"]
         ),
         max_size=60,
-    ).map(lambda t: "/" + t),
+    ).map(lambda t: "/" + t.lstrip("/")),
 )
 CIDRS = st.one_of(
     st.sampled_from(
