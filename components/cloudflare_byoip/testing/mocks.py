@@ -73,7 +73,10 @@ class Registration:
     delete_before_replace: bool
     """Whether ``delete_before_replace`` was set."""
     inputs: dict[str, Any]
-    """The inputs, deserialized; a dynamic resource's include ``__provider``."""
+    """The inputs, deserialized and unwrapped; a dynamic resource's include
+    ``__provider``."""
+    secret_inputs: list[str] = field(default_factory=list)
+    """The inputs that were sent as secrets (``__provider`` always is)."""
     id: str | None = None
     """The id the mocks answered with (None for components)."""
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -106,7 +109,8 @@ class RecordingMonitor(MockMonitor):
             retain_on_delete=request.HasField("retainOnDelete")
             and request.retainOnDelete,
             delete_before_replace=bool(request.deleteBeforeReplace),
-            inputs=dict(inputs),
+            inputs={k: rpc.unwrap_rpc_secret(v) for k, v in inputs.items()},
+            secret_inputs=sorted(k for k, v in inputs.items() if rpc.is_rpc_secret(v)),
             id=response.id or None,
             outputs=dict(self.resources[response.urn].state),
         )
@@ -187,7 +191,11 @@ class ByoipMocks(pulumi.runtime.Mocks):
     def _service_binding(
         self, args: pulumi.runtime.MockResourceArgs
     ) -> tuple[str, dict[str, Any]]:
-        inputs = {k: v for k, v in args.inputs.items() if k != "__provider"}
+        inputs = {
+            key: rpc.unwrap_rpc_secret(value)
+            for key, value in args.inputs.items()
+            if key != "__provider"
+        }
         account_id = str(inputs.get("account_id", ""))
         prefix_id = str(inputs.get("prefix_id", ""))
         if args.resource_id:
@@ -228,7 +236,7 @@ class ByoipMocks(pulumi.runtime.Mocks):
     def _byoip_prefix(
         self, args: pulumi.runtime.MockResourceArgs
     ) -> tuple[str, dict[str, Any]]:
-        inputs = dict(args.inputs)
+        inputs = {k: rpc.unwrap_rpc_secret(v) for k, v in args.inputs.items()}
         account_id = str(inputs.get("accountId", ""))
         prefix_id = args.resource_id or uuid.uuid4().hex
         if args.resource_id:
