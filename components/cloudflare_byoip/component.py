@@ -141,8 +141,10 @@ class ByoipPrefixWithBindings(pulumi.ComponentResource):
     with it. ``protect_bindings`` protects every binding.
 
     Known gaps: the child bindings' CIDRs and services must be plain values,
-    since they name the children; checks of Output arguments run only once the
-    values are known, so a preview with unknown values cannot report them.
+    since they name the children. Output arguments are checked only once
+    known: a bad value is logged as an error on the component and then refused
+    by the provider's Check (by Cloudflare, for a created prefix's ASN), so a
+    preview with unknown values cannot report it.
     """
 
     routes: pulumi.Output[list[dict[str, str]]]
@@ -169,7 +171,7 @@ class ByoipPrefixWithBindings(pulumi.ComponentResource):
         spec = _validate(name, args)
         super().__init__(COMPONENT_TYPE, name, None, opts)
 
-        account_id = _checked_id(name, "accountId", args.account_id, "account id")
+        account_id = _checked_id(self, name, "accountId", args.account_id, "account id")
         prefix_id = self._prefix(name, args, spec, account_id)
         self.prefix_id = pulumi.Output.from_input(prefix_id)
 
@@ -241,9 +243,12 @@ class ByoipPrefixWithBindings(pulumi.ComponentResource):
     ) -> pulumi.Input[str]:
         """The given prefix id (checked once known), or a new prefix's id."""
         if args.prefix_id is not None:
-            return _checked_id(name, "prefixId", args.prefix_id, "prefix id")
+            return _checked_id(self, name, "prefixId", args.prefix_id, "prefix id")
 
-        asn = pulumi.Output.from_input(args.asn).apply(lambda v: _checked_asn(name, v))
+        asn = args.asn
+        assert asn is not None, "_validate requires asn when prefix_id is absent"
+        if isinstance(asn, pulumi.Output):
+            asn = asn.apply(lambda known: _checked_asn(self, name, known))
         self.prefix = cloudflare.ByoIpPrefix(
             f"{name}-prefix",
             cloudflare.ByoIpPrefixArgs(
@@ -383,25 +388,33 @@ def _asn_problems(name: str, value: object) -> list[Problem]:
 
 
 def _checked_id(
-    name: str, key: str, value: pulumi.Input[str], what: str
+    component: pulumi.Resource,
+    name: str,
+    key: str,
+    value: pulumi.Input[str],
+    what: str,
 ) -> pulumi.Input[str]:
-    """A plain id as it is (already checked); an Output checked once known."""
+    """A plain id as it is (already checked); an Output checked once known.
+
+    A bad known value is logged as an error on the component and passed on
+    unchanged, so the provider's Check refuses it by property name; raising
+    here instead would fail every binding with a chain of wrapped errors.
+    """
     if not isinstance(value, pulumi.Output):
         return value
 
     def check(known: str) -> str:
-        problems = _id_problems(name, key, known, what)
-        if problems:
-            raise ByoipPrefixWithBindingsError(name, problems)
+        for path, message in _id_problems(name, key, known, what):
+            pulumi.log.error(f"{path}: {message}", resource=component)
         return known
 
     return value.apply(check)
 
 
-def _checked_asn(name: str, value: int | None) -> int:
-    problems = _asn_problems(name, value)
-    if problems or value is None:
-        raise ByoipPrefixWithBindingsError(name, problems)
+def _checked_asn(component: pulumi.Resource, name: str, value: int) -> int:
+    """An Output ASN once known: a bad one is logged and passed on unchanged."""
+    for path, message in _asn_problems(name, value):
+        pulumi.log.error(f"{path}: {message}", resource=component)
     return value
 
 

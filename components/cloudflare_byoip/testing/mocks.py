@@ -8,6 +8,7 @@ registration request, so tests can assert parents, dependencies and options.
 
 from __future__ import annotations
 
+import gc
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -326,6 +327,10 @@ def pulumi_mocks(
     try:
         yield monitor
     finally:
+        # A failed registration leaves futures whose exceptions nobody read;
+        # collect them here, so their finalizers do not run at a random later
+        # point (CPython 3.11 fails an ast.parse that a finalizer interrupts).
+        gc.collect()
         pulumi_config.set_all_config(saved_config, saved_secret_keys)
         settings.configure(
             settings.Settings(
