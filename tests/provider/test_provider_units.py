@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Any
@@ -12,6 +13,7 @@ from pulumi.output import Unknown
 
 from cloudflare_byoip.provider import Binding, Listings, ServiceBindingProvider
 from cloudflare_byoip.resource import ServiceBinding, ServiceBindingArgs
+from cloudflare_byoip.testing import pulumi_mocks
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 PREFIX = "00000000000000000000000000000a01"
@@ -251,10 +253,8 @@ class Mocks(pulumi.runtime.Mocks):
 
 def test_service_binding_registers_its_type_and_resolves_outputs() -> None:
     mocks = Mocks()
-    pulumi.runtime.set_mocks(mocks, preview=False)
     seen: dict[str, Any] = {}
 
-    @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
         resource = ServiceBinding(
             "cdn",
@@ -269,7 +269,14 @@ def test_service_binding_registers_its_type_and_resolves_outputs() -> None:
             resource.binding_id, resource.cidr, resource.wait_timeout_seconds
         ).apply(lambda values: seen.update(values=values))
 
-    program()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        with pulumi_mocks(mocks):
+            pulumi.runtime.test(program)()
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
 
     assert mocks.types == ["pulumi-python:dynamic/byoip:ServiceBinding"]
     assert seen["values"] == ["b" * 32, "203.0.113.8/29", 900]
