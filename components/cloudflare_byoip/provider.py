@@ -60,6 +60,12 @@ MAX_RETRY_AFTER_SECONDS = 60.0
 POLL_MAX_INTERVAL_SECONDS = 30.0
 """The longest pause between two polls while waiting for ``active``."""
 
+PREFIX_NOT_FOUND = 1000
+"""Cloudflare's error code for a prefix that does not exist."""
+
+BINDING_NOT_FOUND = 1002
+"""Cloudflare's error code for a binding that does not exist."""
+
 DISRUPTION = (
     "deletes and recreates the binding, which disrupts {cidr} for four to six "
     "hours while Cloudflare propagates both changes"
@@ -533,25 +539,34 @@ class CloudflareApi:
             return None
 
     def find_binding(self, inputs: BindingInputs, binding_id: str) -> Binding | None:
-        """The binding with this id, or None when it (or its prefix) is gone."""
+        """The binding with this id, or None when it (or its prefix) is gone.
+
+        Only Cloudflare's "prefix not found" counts as gone; any other 404 (a
+        wrong endpoint, say) raises, so a refresh never drops a binding it
+        could not look at.
+        """
         key = (inputs.account_id, inputs.prefix_id)
         try:
             for fresh in (False, True):
                 for binding in self._listings.get(key, fresh=fresh):
                     if binding.id == binding_id:
                         return binding
-        except cloudflare.NotFoundError:
-            return None
+        except cloudflare.NotFoundError as error:
+            if _codes(error) & {PREFIX_NOT_FOUND}:
+                return None
+            raise
         return None
 
     def delete_binding(self, inputs: BindingInputs, binding_id: str) -> None:
-        """Delete by id; a binding or prefix that does not exist is success."""
+        """Delete by id; "binding not found" or "prefix not found" is success."""
         sdk, _ = self._clients()
         try:
             sdk.addressing.prefixes.service_bindings.delete(
                 binding_id, account_id=inputs.account_id, prefix_id=inputs.prefix_id
             )
-        except cloudflare.NotFoundError:
+        except cloudflare.NotFoundError as error:
+            if not _codes(error) & {PREFIX_NOT_FOUND, BINDING_NOT_FOUND}:
+                raise
             pulumi.log.info(
                 f"delete {inputs.cidr}: binding {binding_id} was already gone"
             )
@@ -705,13 +720,17 @@ def _describe(error: cloudflare.APIError) -> str:
     return f"{head}; {_advice(code, status)}"
 
 
+def _codes(error: cloudflare.APIError) -> set[int]:
+    return {item.code for item in error.errors if item.code is not None}
+
+
 def _advice(code: int | None, status: int | None) -> str:
     if code == 10000 or status in (401, 403):
         return (
             "check cloudflare:apiToken (or CLOUDFLARE_API_TOKEN) and that it has "
             "the IP Prefixes: Edit permission on the account"
         )
-    if code == 1000:
+    if code == PREFIX_NOT_FOUND:
         return "check prefix_id against the account's List Prefixes answer"
     if code == 1003:
         return "check the binding against Cloudflare's binding rules and prefix_id"

@@ -280,3 +280,25 @@ def test_wait_for_active_times_out_with_a_warning_and_keeps_the_binding(
     assert [b["id"] for b in bindings(emulator, PREFIX_V4_FREE)] == [id_]
     warning = f"warning: create 198.51.100.0/24: binding {id_} is still provisioning"
     assert warning in provider.stderr[logged:]
+
+
+def test_a_wrong_endpoint_fails_refresh_instead_of_dropping_the_binding(
+    emulator_server: RunningEmulator, emulator: RunningEmulator
+) -> None:
+    config = {
+        "cloudflare:apiToken": "test-token",
+        "cloudflare:baseUrl": emulator_server.root_url + "/wrong/v4",
+    }
+    outputs = {
+        **binding_inputs(PREFIX_V4_BOUND, "203.0.113.0/24", "magic_transit"),
+        "binding_id": DEFAULT_BINDING_ID,
+    }
+    with ProviderProcess(config) as process:
+        with pytest.raises(ProviderError) as read_error:
+            process.read(DEFAULT_BINDING_ID, urn("default"), outputs)
+        with pytest.raises(ProviderError) as delete_error:
+            process.delete(DEFAULT_BINDING_ID, urn("default"), outputs)
+
+    assert "read 203.0.113.0/24: Cloudflare error 7000" in read_error.value.message
+    assert "delete 203.0.113.0/24: Cloudflare error 7000" in delete_error.value.message
+    assert len(bindings(emulator, PREFIX_V4_BOUND)) == 1
