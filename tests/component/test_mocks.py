@@ -130,10 +130,7 @@ def test_pulumi_mocks_restores_global_state() -> None:
 
 # What follows is the README's example, as a user would write it.
 
-from cloudflare_byoip.component import (  # noqa: E402
-    ByoipPrefixWithBindings,
-    ByoipPrefixWithBindingsArgs,
-)
+from cloudflare_byoip import ByoipPrefixWithBindings, ByoipPrefixWithBindingsArgs  # noqa: E402
 
 USER_ACCOUNT = "0123456789abcdef0123456789abcdef"
 USER_PREFIX = "00000000000000000000000000000a02"
