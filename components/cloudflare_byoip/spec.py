@@ -194,6 +194,8 @@ class StackSpec(_WithWarnings):
     """The prefixes whose bindings this stack manages."""
     max_retries: Annotated[int, Field(ge=0, le=10)] = 3
     """How many times an API call is retried after a 429, a 5xx or a timeout."""
+    listing_cache_seconds: Annotated[int, Field(ge=0, le=300)] = 5
+    """How long one List of a prefix's bindings serves refreshes in the provider."""
     adopt_existing: bool = True
     """Adopt a binding that already exists with the same CIDR and service."""
     wait_for_active: bool = False
