@@ -77,7 +77,8 @@ def test_create_adopts_the_existing_default_binding(
     assert outputs["binding_id"] == DEFAULT_BINDING_ID
     assert len(bindings(emulator, PREFIX_V4_BOUND)) == 1
     assert requests_log.count("POST") == 0
-    assert "adopting existing magic_transit binding" in provider.stderr[logged:]
+    expected = "adopting existing magic_transit binding"
+    assert expected in provider.stderr_since(logged, expected)
 
 
 def test_adopt_existing_false_refuses_an_existing_binding(
@@ -133,7 +134,8 @@ def test_refresh_reads_state_and_drops_a_binding_deleted_outside_pulumi(
     gone_id, gone, _ = provider.read(id_, urn("v6"), refreshed)
     assert gone_id == ""
     assert gone == {}
-    assert "no longer exists at Cloudflare" in provider.stderr[logged:]
+    expected = "no longer exists at Cloudflare"
+    assert expected in provider.stderr_since(logged, expected)
 
 
 def test_refresh_of_a_binding_whose_prefix_is_gone_drops_it(
@@ -279,7 +281,7 @@ def test_wait_for_active_times_out_with_a_warning_and_keeps_the_binding(
     assert outputs["provisioning_state"] == "provisioning"
     assert [b["id"] for b in bindings(emulator, PREFIX_V4_FREE)] == [id_]
     warning = f"warning: create 198.51.100.0/24: binding {id_} is still provisioning"
-    assert warning in provider.stderr[logged:]
+    assert warning in provider.stderr_since(logged, warning)
 
 
 def test_a_wrong_endpoint_fails_refresh_instead_of_dropping_the_binding(

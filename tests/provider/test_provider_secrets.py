@@ -50,7 +50,8 @@ def test_the_token_appears_nowhere_outside_the_config(
         except ProviderError as error:
             seen.append(error.details)
         seen += [repr(inputs), repr(outputs), repr(refreshed), repr(updated)]
-        seen += [process.stdout, process.stderr]
+    # Read after the process has ended, so every line it wrote is there.
+    seen += [process.stdout, process.stderr]
 
     assert "warning: create 198.51.100.0/24" in process.stderr
     assert len(seen) == 8

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -241,6 +242,20 @@ class ProviderProcess:
     def stderr(self) -> str:
         """What the child wrote to stderr (the provider's logs end up here)."""
         return self._stderr.text() if self._stderr is not None else ""
+
+    def stderr_since(self, offset: int, expect: str, timeout: float = 5.0) -> str:
+        """What stderr gained after ``offset``, once ``expect`` shows up in it.
+
+        The child's logs reach the pipe after its RPC answer, so a caller that
+        looks for a log line waits for it (up to ``timeout`` seconds) rather
+        than reading too early; the text is returned either way.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            written = self.stderr[offset:]
+            if expect in written or time.monotonic() >= deadline:
+                return written
+            time.sleep(0.01)
 
     # RPCs
 
