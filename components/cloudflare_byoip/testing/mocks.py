@@ -8,6 +8,7 @@ registration request, so tests can assert parents, dependencies and options.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
 import uuid
@@ -291,6 +292,20 @@ def _binding_state(
     }
 
 
+def _ensure_event_loop() -> None:
+    """Give this thread an event loop if it has none.
+
+    ``@pulumi.runtime.test`` runs on the thread's current loop, and an earlier
+    ``asyncio.run`` in the same test session leaves none set. The loop stays
+    set afterwards: closing it would drop the registrations Pulumi still has
+    scheduled on it.
+    """
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 @contextmanager
 def pulumi_mocks(
     mocks: pulumi.runtime.Mocks | None = None,
@@ -317,6 +332,7 @@ def pulumi_mocks(
         for name in ("monitor", "engine", "project", "stack", "dry_run", "organization")
     }
     saved_root = settings.get_root_resource()
+    _ensure_event_loop()
 
     monitor = RecordingMonitor(mocks if mocks is not None else ByoipMocks())
     pulumi_config.set_all_config(dict(config or {}), [])
