@@ -100,12 +100,19 @@ def test_bad_config_logs_every_problem_and_registers_nothing(
     errors = [
         r.getMessage()
         for r in caplog.records
-        if r.levelname == "ERROR" and r.getMessage().startswith("byoip:")
+        if r.levelname == "ERROR" and r.getMessage().startswith("stacks/")
     ]
-    paths = [message.split(": ", 1)[0] for message in errors]
-    assert "byoip:prefixes[0].overrides[0].service" in paths
-    assert "byoip:prefixes[1].cidr" in paths
-    assert "byoip:protectBindingz" in paths
+    located = {tuple(message.split(": ", 2)[:2]) for message in errors}
+    lines = (ROOT / "stacks/Pulumi.dev.yaml").read_text().splitlines()
+    file = "stacks/Pulumi.dev.yaml"
+    service_line = lines.index("          service: cdn") + 1
+    cidr_line = lines.index("      cidr: 198.51.100.0/24") + 1
+    config_line = lines.index("config:") + 1  # a key not in the file: its section
+    assert located == {
+        (f"{file}:{service_line}", "byoip:prefixes[0].overrides[0].service"),
+        (f"{file}:{cidr_line}", "byoip:prefixes[1].cidr"),
+        (f"{file}:{config_line}", "byoip:protectBindingz"),
+    }
     assert "stacks/Pulumi.dev.yaml" in str(raised.value)
     assert f"has {len(errors)} problems" in str(raised.value)
     assert mocks.emulator.snapshot()["accounts"] == {}
