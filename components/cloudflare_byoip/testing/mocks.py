@@ -23,6 +23,7 @@ from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockMonitor
 
+from ..emulator.exceptions import ApiError
 from ..emulator.models import Emulator
 from ..spec import Service
 
@@ -39,17 +40,12 @@ DEFAULT_ASN = 64496
 """ASN given to a mocked prefix whose registration names none (RFC 5398)."""
 
 
-class MockedApiError(Exception):
-    """A registration the Addressing API would refuse; the message is the API's."""
+class MockedApiError(ApiError):
+    """A registration the Addressing API would refuse, with the API's answer.
 
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(f"{status} [{code}] {message}")
-        self.status = status
-        """HTTP status the API answers with."""
-        self.code = code
-        """Cloudflare error code, e.g. 1003 for an unsupported binding."""
-        self.message = message
-        """The API's error message."""
+    ``status``, ``code`` (e.g. 1003 for an unsupported binding) and ``message``
+    are those the emulator's model gives, as the real API would answer.
+    """
 
 
 @dataclass
@@ -271,8 +267,6 @@ class ByoipMocks(pulumi.runtime.Mocks):
 
     @staticmethod
     def _call(function: Any, *args: str) -> Any:
-        from ..emulator.exceptions import ApiError
-
         try:
             return function(*args)
         except ApiError as error:
