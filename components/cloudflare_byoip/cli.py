@@ -20,21 +20,28 @@ EXIT_INVALID = 1
 EXIT_UNREADABLE = 2
 
 
+def _load(name: str, out: TextIO, err: TextIO) -> tuple[StackFile, StackSpec] | int:
+    """The file and its valid spec, or the exit code after printing why not."""
+    try:
+        stack = StackFile.load(Path(name))
+        return stack, stack.validate()
+    except UnreadableFile as error:
+        print(error, file=err)
+        return EXIT_UNREADABLE
+    except SpecError as error:
+        for problem in error.problems:
+            print(stack.format(problem), file=out)
+        return EXIT_INVALID
+
+
 def cmd_validate(files: Sequence[str], out: TextIO, err: TextIO) -> int:
     status = EXIT_OK
     for name in files:
-        try:
-            stack = StackFile.load(Path(name))
-            spec = stack.validate()
-        except UnreadableFile as error:
-            print(error, file=err)
-            status = EXIT_UNREADABLE
+        loaded = _load(name, out, err)
+        if isinstance(loaded, int):
+            status = max(status, loaded)
             continue
-        except SpecError as error:
-            for problem in error.problems:
-                print(stack.format(problem), file=out)
-            status = max(status, EXIT_INVALID)
-            continue
+        stack, spec = loaded
         for warning in spec.warnings:
             print(stack.format(warning, "warning"), file=out)
         overrides = sum(len(prefix.overrides) for prefix in spec.prefixes)
@@ -46,16 +53,10 @@ def cmd_validate(files: Sequence[str], out: TextIO, err: TextIO) -> int:
 
 
 def cmd_routes(name: str, out: TextIO, err: TextIO) -> int:
-    try:
-        stack = StackFile.load(Path(name))
-        spec = stack.validate()
-    except UnreadableFile as error:
-        print(error, file=err)
-        return EXIT_UNREADABLE
-    except SpecError as error:
-        for problem in error.problems:
-            print(stack.format(problem), file=out)
-        return EXIT_INVALID
+    loaded = _load(name, out, err)
+    if isinstance(loaded, int):
+        return loaded
+    _, spec = loaded
 
     for number, prefix in enumerate(spec.prefixes):
         if number:

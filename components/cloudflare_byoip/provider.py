@@ -99,22 +99,20 @@ class Settings:
         """
         token = config("cloudflare:apiToken") or os.environ.get("CLOUDFLARE_API_TOKEN")
         base_url = config("cloudflare:baseUrl") or os.environ.get("CLOUDFLARE_BASE_URL")
-        raw_retries = config("byoip:maxRetries")
-        retries = 3 if raw_retries in (None, "") else raw_retries
-        try:
-            max_retries = int(str(retries))
-        except ValueError:
-            max_retries = -1
-        if not 0 <= max_retries <= 10:
-            raise ServiceBindingError(
-                f"byoip:maxRetries: {retries!r} is not a number of retries; "
-                "set it to a whole number from 0 to 10"
-            )
+        max_retries = _bounded(
+            config("byoip:maxRetries"), "byoip:maxRetries", 3, 10, "retries"
+        )
         return cls(
             api_token=str(token) if token else None,
             base_url=str(base_url) if base_url else None,
-            max_retries=max_retries,
-            listing_ttl=_listing_ttl(config("byoip:listingCacheSeconds")),
+            max_retries=int(max_retries),
+            listing_ttl=_bounded(
+                config("byoip:listingCacheSeconds"),
+                "byoip:listingCacheSeconds",
+                LISTING_TTL_SECONDS,
+                300,
+                "seconds",
+            ),
         )
 
 
@@ -186,19 +184,22 @@ class BindingInputs:
         }
 
 
-def _listing_ttl(raw: Any) -> float:
+def _bounded(raw: Any, key: str, default: float, most: int, what: str) -> float:
+    """A config number from 0 to ``most``; ``default`` when unset, else an error."""
     if raw in (None, ""):
-        return LISTING_TTL_SECONDS
+        return default
     try:
-        seconds = float(str(raw))
+        value = float(str(raw))
     except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 300:
+        value = -1.0
+    whole = what == "retries"
+    if not 0 <= value <= most or (whole and not value.is_integer()):
+        kind = "a whole number" if whole else "a number"
         raise ServiceBindingError(
-            f"byoip:listingCacheSeconds: {raw!r} is not a number of seconds; set "
-            "it from 0 (list on every refresh) to 300"
+            f"{key}: {raw!r} is not a number of {what}; set it to {kind} "
+            f"from 0 to {most}"
         )
-    return seconds
+    return value
 
 
 class ServiceBindingProvider(ResourceProvider):
